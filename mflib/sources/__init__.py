@@ -1,0 +1,1 @@
+"""Market sources: live venue APIs and recorded snapshots, both yielding raw pages."""
