@@ -48,10 +48,12 @@ def _ensure_bookkeeping(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    row = con.execute(
+    # fetchall, not fetchone: DuckDB 2.0 rejects register() on a connection whose last result
+    # was not read to the end.
+    rows = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-    ).fetchone()
-    return bool(row and row[0])
+    ).fetchall()
+    return bool(rows and rows[0][0])
 
 
 def replace_run_rows(con: duckdb.DuckDBPyConnection, table: str, run_id: str, df: pd.DataFrame) -> int:

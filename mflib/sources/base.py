@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,3 +32,15 @@ class RawPageWriter:
         path = folder / safe
         path.write_bytes(body)
         return path
+
+
+@dataclass
+class ListingReport:
+    """Outcome of one venue listing: pages and records read, and whether the listing stopped early."""
+
+    venue: str
+    pages: int = 0
+    records: int = 0
+    partial: bool = False
+    warnings: list[str] = field(default_factory=list)
+
