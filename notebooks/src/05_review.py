@@ -35,6 +35,7 @@ max_pairs_per_run = 200
 model_fast = "claude-haiku-5-5"
 model_strong = None
 strong_model_margin = 0.1
+max_tokens = 1024
 batch_min_pairs = 50
 max_concurrency = 4
 requests_per_minute = 50
@@ -58,6 +59,7 @@ ctx = notebook.start_layer("review", run_id=run_id, warehouse_path=warehouse_pat
 review_params = {
     "review_threshold": review_threshold, "max_pairs_per_run": max_pairs_per_run,
     "model_fast": model_fast, "model_strong": model_strong, "strong_model_margin": strong_model_margin,
+    "max_tokens": max_tokens,
     "batch_min_pairs": batch_min_pairs, "max_concurrency": max_concurrency,
     "requests_per_minute": requests_per_minute, "batch_timeout_seconds": batch_timeout_seconds,
     "batch_poll_seconds": batch_poll_seconds, "budget_usd": budget_usd,
