@@ -64,19 +64,20 @@ def review_problems(reviewed_pairs: pd.DataFrame, review_usage: pd.DataFrame) ->
         if failed:
             problems.append(f"review: the LLM review failed for {failed} pairs")
     usage_errors = count_usage_errors(review_usage)
-    if usage_errors:
+    # The same failed pairs are counted in review_usage.pairs_error; report them once.
+    if usage_errors and not problems:
         problems.append(f"review: the LLM client recorded {usage_errors} errors")
     return problems
 
 
 def count_usage_errors(review_usage: pd.DataFrame) -> int:
-    """Count errors in table review_usage: the sum of an `errors` count column, else non-empty `error` texts."""
-    # NOTE: the review layer owns review_usage and its columns may still change, so both shapes
-    # are accepted.
+    """Count errors in table review_usage: the sum of `pairs_error` (the review layer's count of
+    pairs whose review failed), else of an `errors` column, else non-empty `error` texts."""
     if review_usage.empty:
         return 0
-    if "errors" in review_usage.columns:
-        return int(pd.to_numeric(review_usage["errors"], errors="coerce").fillna(0).sum())
+    for column in ("pairs_error", "errors"):
+        if column in review_usage.columns:
+            return int(pd.to_numeric(review_usage[column], errors="coerce").fillna(0).sum())
     if "error" in review_usage.columns:
         texts = review_usage["error"].astype("string").fillna("").str.strip()
         return int((texts != "").sum())
