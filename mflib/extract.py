@@ -467,6 +467,24 @@ EVENT_CLASSES: dict[str, tuple[str, ...]] = {
     "invite": ("invite",),
     "join": ("join", "add", "admit"),
 }
+
+# Reaching a stage is not winning the tournament: "qualify for the Round of 16" pays in far more
+# outcomes than "win the World Cup". Whole words only, unlike the stems above ("advanced chips").
+_ADVANCE_RE = re.compile(
+    r"\b(qualify|qualifies|advance|advances|reach|reaches|make the playoffs|progress to)\b"
+)
+
+# Tournament stages, so that "qualify for the Semifinals" and "qualify for the Final" differ.
+STAGES: dict[str, tuple[str, ...]] = {
+    "stage_group": ("group stage", "from group", "from the group", "out of group", "out of the group"),
+    "stage_round_of_32": ("round of 32",),
+    "stage_round_of_16": ("round of 16", "last 16"),
+    "stage_quarterfinal": ("quarterfinal", "quarter final", "quarterfinals", "quarter finals"),
+    "stage_semifinal": ("semifinal", "semi final", "semifinals", "semi finals"),
+    "stage_final": ("final", "finals"),
+}
+_STAGE_STEMS = {stem: name for name, stems in STAGES.items() for stem in stems}
+_STAGE_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _STAGE_STEMS), key=len, reverse=True)) + r")\b")
 _EVENT_STEMS = {stem: name for name, stems in EVENT_CLASSES.items() for stem in stems}
 _EVENT_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _EVENT_STEMS), key=len, reverse=True)) + r")")
 _OFFICE_RE = re.compile(
@@ -478,7 +496,12 @@ _ADMIN_SCOPE_RE = re.compile(r"\b(administration|cabinet)\b")
 
 def event_classes(text: str | None) -> list[str]:
     """Return the kinds of event a question names ("visit", "leave", "pardon" ...)."""
-    return sorted({_EVENT_STEMS[match.group(1)] for match in _EVENT_RE.finditer(normalize_text(text))})
+    norm = normalize_text(text)
+    found = {_EVENT_STEMS[match.group(1)] for match in _EVENT_RE.finditer(norm)}
+    if _ADVANCE_RE.search(norm):
+        found.add("advance")
+        found.update(_STAGE_STEMS[match.group(1)] for match in _STAGE_RE.finditer(norm))
+    return sorted(found)
 
 
 def find_places(text: str | None) -> list[str]:

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from mflib import teams
 from mflib.bucketing import (
     KALSHI,
     POLYMARKET,
@@ -145,6 +146,7 @@ def _prepare_markets(markets: pd.DataFrame, market_ids_in_buckets: np.ndarray, s
     table = table.reset_index(drop=True)
     titles = table["title"].tolist()
     subtitles = table["subtitle"].tolist() if "subtitle" in table.columns else [""] * len(table)
+    subtitles = [_with_team_nicknames(title, subtitle) for title, subtitle in zip(titles, subtitles, strict=True)]
     texts, numbers = text_features(titles, subtitles)
     close = pd.to_datetime(table["close_time"], utc=True, errors="coerce")
     prepared = pd.DataFrame(
@@ -161,6 +163,14 @@ def _prepare_markets(markets: pd.DataFrame, market_ids_in_buckets: np.ndarray, s
         }
     )
     return prepared, dropped
+
+
+def _with_team_nicknames(title: object, subtitle: object) -> str:
+    """Append the canonical nicknames of the teams named in a market, so that a Kalshi game named
+    by cities and the Polymarket game named by nicknames share their words."""
+    subtitle = subtitle if isinstance(subtitle, str) else ""
+    names = teams.team_nicknames(f"{title if isinstance(title, str) else ''} {subtitle}")
+    return f"{subtitle} {' '.join(names)}".strip() if names else subtitle
 
 
 def number_mask(signature: str) -> int:

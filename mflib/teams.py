@@ -6,6 +6,8 @@ puts in titles and `yes_sub_title`, and to the nickname Polymarket uses as an ou
 
 from __future__ import annotations
 
+import re
+
 # TODO: add the NFL, MLB and NHL; until then their markets fall back to fuzzy label matching.
 NBA_TEAMS: dict[str, tuple[str, str]] = {
     "ATL": ("atlanta", "hawks"),
@@ -55,3 +57,26 @@ def canonical_team(name: str) -> str | None:
     """Return the canonical nickname of a team given as code, city or nickname, or None."""
     key = " ".join(name.lower().replace(".", " ").split())
     return TEAM_ALIASES.get(key)
+
+
+# Cities and nicknames only: three-letter codes ("was", "min", "den") are ordinary words in titles.
+_TEAM_NAME_RE = re.compile(
+    r"\b(" + "|".join(sorted((re.escape(a) for a in TEAM_ALIASES if len(a) > 3 or a == "heat"),
+                             key=len, reverse=True)) + r")\b"
+)
+
+
+def team_nicknames(text: str | None) -> list[str]:
+    """Return the canonical nicknames of the teams a text names by city or nickname, in order.
+
+    Kalshi titles name games by city ("Boston at Denver") and Polymarket by nickname ("Celtics
+    vs. Nuggets"); adding the nicknames to both texts lets text similarity see the same game.
+    """
+    if not text:
+        return []
+    names = []
+    for match in _TEAM_NAME_RE.finditer(" ".join(str(text).lower().replace(".", " ").split())):
+        nickname = TEAM_ALIASES[match.group(1)]
+        if nickname not in names:
+            names.append(nickname)
+    return names

@@ -253,3 +253,17 @@ def test_extract_subtitle_not_informative(subtitle):
 
 def test_extract_subtitle_informative_name():
     assert extract.subtitle_is_informative("Ana Mendes")
+
+
+def test_extract_stage_events_whole_words():
+    assert extract.event_classes("Will Peru qualify for the Cup Round of 16?") == ["advance", "stage_round_of_16"]
+    assert extract.event_classes("Will Peru reach the Cup Final?") == ["advance", "stage_final"]
+    assert "advance" not in extract.event_classes("New limits on advanced chips become law?")
+
+
+def test_extract_team_nicknames_from_cities():
+    from mflib import teams
+
+    assert teams.team_nicknames("Boston at Denver Winner?") == ["celtics", "nuggets"]
+    assert teams.team_nicknames("Celtics vs. Nuggets") == ["celtics", "nuggets"]
+    assert teams.team_nicknames("Will the Fed cut rates?") == []

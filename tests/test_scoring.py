@@ -94,6 +94,8 @@ def test_scoring_reversed_outcome_list_flips():
         ("Will Ana Mendes win the nomination in 2028?", "Will Ana Mendes win the presidency in 2028?", "subset_superset"),
         ("Will Ana Mendes visit Peru in 2026?", "Will Ana Mendes lead Peru in 2026?", "event_mismatch"),
         ("How many storms will make landfall in 2026?", "Will a storm make landfall in 2026?", "count_vs_binary"),
+        ("Will Peru qualify for the Cup Round of 16?", "Will Peru win the 2026 Cup?", "event_mismatch"),
+        ("Will Peru qualify for the Cup Semifinals?", "Will Peru reach the Cup Final?", "event_mismatch"),
     ],
 )
 def test_scoring_veto_reasons(kalshi_title, polymarket_title, code):
