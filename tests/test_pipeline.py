@@ -85,6 +85,30 @@ def test_pipeline_ci_fixture_finds_opportunity(ci_run):
     assert len(response["opportunities"]) == response["metadata"]["totalFound"]
 
 
+def test_pipeline_ci_fixture_fed_cut_is_the_opportunity(ci_run):
+    tmp, _ = ci_run
+    response = json.loads((tmp / "outputs" / "latest" / "opportunities.json").read_text())
+    best = response["opportunities"][0]
+    assert best["kalshiMarketId"] == "KXFEDDECISION-27JUN-CUT"
+    assert best["direction"] == "kalshi_yes_polymarket_no"
+    assert best["profitMargin"] > 0
+
+
+def test_pipeline_ci_fixture_orients_two_team_game(ci_run):
+    tmp, _ = ci_run
+    scored = query(tmp, "SELECT kalshi_id, decision, orientation FROM scored_pairs WHERE kalshi_id LIKE 'KXNBAGAME%'")
+    by_team = {row.kalshi_id.rsplit("-", 1)[1]: (row.decision, row.orientation) for row in scored.itertuples()}
+    assert by_team["BOS"] == ("same", "same")
+    assert by_team["DEN"] == ("inverted", "inverted")
+
+
+def test_pipeline_ci_fixture_rejects_deadline_near_miss(ci_run):
+    tmp, _ = ci_run
+    response = json.loads((tmp / "outputs" / "latest" / "opportunities.json").read_text())
+    titles = " ".join(o["buyMarket"]["title"] + o["sellMarket"]["title"] for o in response["opportunities"])
+    assert "Whitfield" not in titles
+
+
 def test_pipeline_ci_fixture_report_has_charts(ci_run):
     tmp, _ = ci_run
     html = (tmp / "outputs" / "latest" / "report.html").read_text(encoding="utf-8")
