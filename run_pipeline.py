@@ -49,8 +49,6 @@ LAYERS = (
     Layer("publish", "08_publish.ipynb"),
 )
 
-# Keys of the `run` section that every notebook receives (others in `run` configure the runner).
-COMMON_KEYS = ("log_level",)
 RUN_DEFAULTS = {
     "warehouse": "data/warehouse.duckdb",
     "outputs_dir": "outputs",

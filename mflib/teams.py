@@ -70,7 +70,7 @@ def team_nicknames(text: str | None) -> list[str]:
     """Return the canonical nicknames of the teams a text names by city or nickname, in order.
 
     Kalshi titles name games by city ("Boston at Denver") and Polymarket by nickname ("Celtics
-    vs. Nuggets"); adding the nicknames to both texts lets text similarity see the same game.
+    vs. Nuggets"). Adding the nicknames to both texts lets text similarity see the same game.
     """
     if not text:
         return []
