@@ -209,7 +209,15 @@ def validate_artifact(name: str, obj: dict) -> None:
     Raises ArtifactValidationError naming the first failing path, for example $.opportunities[1].buyMarket.price.
     """
     schema = load_schema(name)
-    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    format_checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    # jsonschema checks "date-time" only when rfc3339-validator is installed and silently passes
+    # every string otherwise, so a missing package would let a bad timestamp reach the website.
+    if "date-time" not in format_checker.checkers:
+        raise ArtifactValidationError(
+            name, "cannot check date-time fields because rfc3339-validator is not installed; "
+            "reinstall with `pip install -e .`, which pulls it in through jsonschema[format-nongpl]"
+        )
+    validator = jsonschema.Draft202012Validator(schema, format_checker=format_checker)
     errors = sorted(validator.iter_errors(obj), key=lambda error: [str(part) for part in error.absolute_path])
     if not errors:
         return
