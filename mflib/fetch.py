@@ -244,6 +244,14 @@ def _log_page_quarantine(venue: str, page: Page, quarantined: list[dict]) -> Non
     )
 
 
+def _stamp_recorded_quotes(rows: list[dict]) -> None:
+    """Date recorded quotes by the venue's own update time, so that pricing sees how old a
+    replayed price is (and flags it stale) instead of treating it as read just now."""
+    for row in rows:
+        if row.get("updated_at") is not None:
+            row["fetched_at"] = row["updated_at"]
+
+
 def _collect(venue: str, mode: str, pages: Iterator[Page], fetched_at: datetime) -> VenueOutcome:
     """Normalize every page of one venue. A FetchError ends the listing and marks the venue not ok."""
     outcome = VenueOutcome(venue=venue, mode=mode)
@@ -253,6 +261,8 @@ def _collect(venue: str, mode: str, pages: Iterator[Page], fetched_at: datetime)
             normalized = normalize_page(venue, page.payload, source=page.source, fetched_at=fetched_at)
             outcome.pages += 1
             outcome.records += normalized.records
+            if mode == "replay":
+                _stamp_recorded_quotes(normalized.rows)
             outcome.rows.extend(normalized.rows)
             outcome.quarantine.extend(normalized.quarantine)
             if normalized.quarantine:

@@ -139,6 +139,19 @@ def parse_price(value: Any, field_name: str, *, scale: float = 1.0) -> float | N
     return round(price, 6)
 
 
+def _optional_time(*values: Any) -> pd.Timestamp | None:
+    """Return the first value that parses as a timestamp, ignoring bad ones: an update time is
+    informational, so a malformed one does not quarantine the record."""
+    for value in values:
+        try:
+            stamp = parse_time(value, "updated_at")
+        except RecordError:
+            continue
+        if stamp is not None:
+            return stamp
+    return None
+
+
 def parse_time(value: Any, field_name: str) -> pd.Timestamp | None:
     """Parse an ISO 8601 timestamp into a UTC Timestamp, or None when absent or Kalshi's unset placeholder."""
     if not _present(value):
@@ -346,6 +359,7 @@ def kalshi_market_row(market: Any, event: dict | None, *, source: str, fetched_a
         "url": KALSHI_MARKET_URL.format(series=series_ticker.lower(), event=(event_ticker or ticker).lower()),
         "slug": None,
         "fetched_at": fetched_at,
+        "updated_at": _optional_time(market.get("updated_time"), event.get("last_updated_ts")),
         "source": source,
     }
     row["content_hash"] = content_hash(row)
@@ -534,6 +548,7 @@ def polymarket_market_row(market: Any, event: dict | None, *, source: str, fetch
         "url": POLYMARKET_EVENT_URL.format(slug=event_slug or market_slug) if (event_slug or market_slug) else None,
         "slug": market_slug,
         "fetched_at": fetched_at,
+        "updated_at": _optional_time(market.get("updatedAt"), (event or {}).get("updatedAt")),
         "source": source,
     }
     row["content_hash"] = content_hash(row)

@@ -48,7 +48,8 @@ MARKET_COLUMNS: dict[str, str] = {
     "url": "string",
     "slug": "string",
     "content_hash": "string",        # hash of the texts, for caches and incremental runs
-    "fetched_at": "datetime64[us, UTC]",
+    "fetched_at": "datetime64[us, UTC]",  # when the quote was read; in replay, updated_at when known
+    "updated_at": "datetime64[us, UTC]",  # the venue's own last-update time of the record, where given
     "source": "string",              # raw page file the row came from
 }
 
