@@ -11,6 +11,7 @@ succeeded. The exit status is 0 only when the whole chain succeeded.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import logging
 import os
@@ -98,8 +99,31 @@ def notebook_parameters(layer: Layer, params: dict, *, run_id: str, warehouse_pa
         if key not in declared:
             known = ", ".join(sorted(k for k in declared if k not in values))
             raise ConfigError(f"{layer.name}.{key}", f"{layer.notebook} has no such parameter; it takes: {known}")
+        check_parameter_type(f"{layer.name}.{key}", value, declared[key]["default"])
         values[key] = value
     return values
+
+
+def check_parameter_type(name: str, value: object, default_source: str) -> None:
+    """Reject a value whose kind differs from the notebook default's (a word where a number is
+    expected), before any notebook runs. A default of None accepts anything."""
+    try:
+        default = ast.literal_eval(default_source)
+    except (ValueError, SyntaxError):
+        return
+    if default is None or value is None:
+        return
+    if isinstance(default, bool):
+        matches, kind = isinstance(value, bool), "true or false"
+    elif isinstance(default, (int, float, dict)):
+        # A rate may be one number or a mapping of numbers per venue; the layer checks which.
+        matches, kind = isinstance(value, (int, float, dict)) and not isinstance(value, bool), "a number"
+    elif isinstance(default, (list, tuple)):
+        matches, kind = isinstance(value, (list, tuple)), "a list"
+    else:
+        matches, kind = isinstance(value, type(default)), "text"
+    if not matches:
+        raise ConfigError(name, f"expected {kind} like the default {default_source}, got {value!r}")
 
 
 def replace_latest(run_dir: Path, outputs_dir: Path) -> Path:
@@ -201,6 +225,9 @@ def run(params: dict, *, run_id: str | None = None) -> int:
     try:
         for layer, parameters in plan:
             step_start = time.perf_counter()
+            if layer.name == "report" and "processing_time_seconds" not in params.get("report", {}):
+                # The artifacts report the run's wall time so far, kernel start-ups included.
+                parameters = {**parameters, "processing_time_seconds": round(time.perf_counter() - started, 3)}
             log.info("run %s: %s", run_id, layer.notebook)
             execute_layer(layer, parameters, run_dir, settings)
             if layer.name == "report":

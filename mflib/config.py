@@ -44,7 +44,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, raw = text.split("=", 1)
     path = [part for part in key.strip().split(".") if part]
     if len(path) < 2:
-        raise ConfigError(key, f"name the section too, for example run.{key.strip()}=...; sections: {', '.join(SECTIONS)}")
+        raise ConfigError(key, f"name the section too, as in filter.{key.strip()}=...; the sections are {', '.join(SECTIONS)}")
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as exc:

@@ -365,12 +365,16 @@ def fetch_markets(
 
     failed = [outcome for outcome in outcomes if not outcome.ok]
     if len(failed) == len(VENUES):
-        details = "; ".join(f"{outcome.venue}: {outcome.error}" for outcome in failed)
+        # Each error already names its venue, and an unreachable one already gives the replay hint.
+        details = "; ".join(
+            outcome.error if str(outcome.error).startswith(f"{outcome.venue}:") else f"{outcome.venue}: {outcome.error}"
+            for outcome in failed
+        )
+        hint = "" if REPLAY_COMMAND in details else f" To run on a recorded snapshot instead, use `{REPLAY_COMMAND}`."
         raise VenueUnreachableError(
             ",".join(VENUES),
             ", ".join(params.base_url(venue) for venue in VENUES),
-            f"both venues are unreachable or failed ({details}). To run on a recorded snapshot "
-            f"instead, use `{REPLAY_COMMAND}`",
+            f"both venues failed. {details}.{hint}",
         )
 
     rows = [row for outcome in outcomes for row in outcome.rows]

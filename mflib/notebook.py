@@ -16,6 +16,9 @@ from mflib.config import REPO_ROOT
 
 log = logging.getLogger(__name__)
 
+# Layers whose executed notebook is exported to HTML, so their charts must carry plotly.js.
+HTML_REPORT_LAYERS = frozenset({"report"})
+
 
 def resolve_path(path: str | Path) -> Path:
     """Resolve a relative path against the repository root, so notebooks work from any folder."""
@@ -33,12 +36,17 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper())
 
 
-def configure_plotly() -> None:
-    # Under papermill the default renderer writes nothing into the saved notebook, so charts would
-    # vanish from the HTML report; "notebook" embeds plotly.js in the first figure's output.
+def configure_plotly(renderer: str = "notebook") -> None:
+    """Choose how charts are saved in the executed notebook.
+
+    Under papermill the default renderer writes nothing into the saved notebook, so charts would
+    vanish from the HTML report. "notebook" embeds plotly.js (about 5 MB) in the first figure's
+    output, which the report needs to open offline. "plotly_mimetype" saves only the figure
+    JSON, which JupyterLab draws itself, and keeps the other executed notebooks small.
+    """
     import plotly.io as pio
 
-    pio.renderers.default = "notebook"
+    pio.renderers.default = renderer
 
 
 @dataclass
@@ -68,7 +76,7 @@ def start_layer(
 ) -> LayerContext:
     """Configure logging and plotly, open the warehouse and create the run folder."""
     configure_logging(log_level)
-    configure_plotly()
+    configure_plotly("notebook" if layer in HTML_REPORT_LAYERS else "plotly_mimetype")
     run_path = resolve_path(run_dir)
     run_path.mkdir(parents=True, exist_ok=True)
     con = warehouse.connect(resolve_path(warehouse_path))

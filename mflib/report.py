@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import re
 from pathlib import Path
 
 import duckdb
@@ -359,6 +360,9 @@ def artifact_files(paths: list[Path]) -> pd.DataFrame:
     })
 
 
+EXTERNAL_SCRIPT = re.compile(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>')
+
+
 def render_report_html(executed_notebook: Path, html_path: Path) -> Path:
     """Export an executed report notebook to standalone HTML without code, prompts or log output.
 
@@ -390,10 +394,14 @@ def render_report_html(executed_notebook: Path, html_path: Path) -> Path:
         enabled=True,
     )
     body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": "MarketFinder report"}})
+    # The lab template links require.js and MathJax from a CDN. The report needs neither, because
+    # plotly.js is inline and defines window.Plotly itself, so the links go and the file makes no
+    # request to another host when opened.
+    body, external = EXTERNAL_SCRIPT.subn("", body)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(body, encoding="utf-8")
-    log.info("report %s written from %s (%d log outputs left out, %d bytes)",
-             html_path, executed_notebook.name, removed, len(body))
+    log.info("report %s written from %s (%d log outputs and %d external scripts left out, %d bytes)",
+             html_path, executed_notebook.name, removed, external, len(body))
     return html_path
 
 

@@ -53,6 +53,32 @@ SYNC_ROUTE = "/api/sync"
 MAX_BODY_BYTES = 64 * 1024
 
 
+def mark_failed_run(health: Any, outputs_dir: Path) -> Any:
+    """Report a run that failed after the last good one, whose health.json was never written.
+
+    outputs/latest keeps the last good run, so without this a monitor would read "healthy" while
+    the schedule fails. A newer FAILED.txt turns "healthy" into "degraded" and adds its message
+    to lastEtlRun.errors; the shape of the HealthStatus stays the same.
+    """
+    latest = outputs_dir / "latest" / "health.json"
+    failures = sorted((outputs_dir / "runs").glob("*/FAILED.txt"))
+    if not isinstance(health, dict) or not failures or not latest.exists():
+        return health
+    newest = max(failures, key=lambda path: path.stat().st_mtime)
+    if newest.stat().st_mtime <= latest.stat().st_mtime:
+        return health
+    message = newest.read_text(encoding="utf-8", errors="replace").strip()
+    marked = dict(health)
+    if marked.get("status") == "healthy":
+        marked["status"] = "degraded"
+    last_run = dict(marked.get("lastEtlRun") or {})
+    errors = list(last_run.get("errors") or [])
+    errors.insert(0, f"run {newest.parent.name} failed after this one: {message}"[:2000])
+    last_run["errors"] = errors
+    marked["lastEtlRun"] = last_run
+    return marked
+
+
 @dataclass
 class ApiConfig:
     """Settings of the API: the outputs folder, the command a sync starts, and the rate limit."""
@@ -285,7 +311,10 @@ class StatusHandler(BaseHTTPRequestHandler):
     def _route(self, method: str, path: str) -> tuple[int, Any, dict[str, str]]:
         if path in ARTIFACT_ROUTES:
             self._require_method(method, path, ("GET",))
-            return 200, self._artifact(ARTIFACT_ROUTES[path]), {"Cache-Control": "no-cache"}
+            body = self._artifact(ARTIFACT_ROUTES[path])
+            if path == "/api/health":
+                body = mark_failed_run(body, Path(self.server.config.outputs_dir))
+            return 200, body, {"Cache-Control": "no-cache"}
         if path == SYNC_ROUTE:
             self._require_method(method, path, ("GET", "POST"))
             if method == "GET":

@@ -215,3 +215,10 @@ def test_pipeline_iran_prices_only_tradeable(iran_run):
     for row in priced.itertuples():
         assert row.kalshi_id in tradeable
         assert row.polymarket_id in tradeable
+
+
+def test_pipeline_wrong_value_type_rejected(tmp_path):
+    result = run_pipeline("params/ci.yaml", tmp_path, "filter.min_text_score=abc")
+    assert result.returncode == 2
+    assert "filter.min_text_score" in result.stderr
+    assert not (tmp_path / "outputs" / "runs").exists()

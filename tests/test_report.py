@@ -357,3 +357,17 @@ def test_report_notebook_empty_warehouse(tmp_path):
     assert "No opportunity with a profit after fees was found in this run." in html_text
     health = json.loads((run_dir / "health.json").read_text(encoding="utf-8"))
     assert health["status"] == "down"
+
+
+def test_report_html_loads_no_external_script(tmp_path):
+    import nbformat
+
+    from mflib import report
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Report")]
+    source = tmp_path / "07_report.ipynb"
+    nbformat.write(notebook, source)
+    html = report.render_report_html(source, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'src="http' not in html
+    assert "Report" in html

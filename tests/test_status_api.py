@@ -215,3 +215,31 @@ def test_status_api_cli_help(capsys):
 
     assert "--rate-per-minute" in capsys.readouterr().out
     assert status_api.parse_args([]).port == 8787
+
+
+def test_status_api_health_shows_newer_failed_run(tmp_path, api):
+    failed = tmp_path / "outputs" / "runs" / "20991231T000000Z-dead"
+    failed.mkdir(parents=True)
+    time.sleep(0.05)
+    (failed / "FAILED.txt").write_text("01_fetch.ipynb failed in cell 4: VenueUnreachableError\n")
+
+    health = api.get("/api/health").json()
+
+    assert health["status"] == "degraded"
+    assert "20991231T000000Z-dead" in health["lastEtlRun"]["errors"][0]
+    assert "VenueUnreachableError" in health["lastEtlRun"]["errors"][0]
+
+
+def test_status_api_health_ignores_older_failed_run(tmp_path):
+    failed = tmp_path / "outputs" / "runs" / "20000101T000000Z-old0"
+    failed.mkdir(parents=True)
+    (failed / "FAILED.txt").write_text("an old failure\n")
+    time.sleep(0.05)
+    write_artifacts(tmp_path / "outputs" / "latest", [sample_opportunity(1)])
+    server = start_server(tmp_path)
+    with httpx.Client(base_url=server.url, timeout=5.0) as client:
+        health = client.get("/api/health").json()
+    server.close()
+
+    assert health["status"] == "healthy"
+    assert not any("old0" in error for error in health["lastEtlRun"]["errors"])
