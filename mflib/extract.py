@@ -433,7 +433,31 @@ _COMPLEMENT_RE = re.compile(
 )
 # "any part of Greenland" or "for any length of time" covers more outcomes than the bare noun.
 _ANY_SCOPE_RE = re.compile(r"\bany (part|portion|length|amount|kind|form|type)\b")
-_COUNT_RE = re.compile(r"\b(how many|number of|how much|count of|total number)\b")
+_COUNT_RE = re.compile(
+    r"\b(how many|number of|how much|count of|total number|exactly \d+ times|more than \d+ times|"
+    r"fewer than \d+ times|at least \d+ times|\d+ or more times|\d+ times this season)\b"
+)
+
+# Leagues and other competitions: a question about one never pays on another ("pro football" is
+# not the NBA, the Stanley Cup is not the NBA Finals, a Senate race is not a reality show).
+LEAGUES: dict[str, tuple[str, ...]] = {
+    "american_football": ("nfl", "pro football", "super bowl", "nfc", "afc", "college football", "cfp"),
+    "basketball": ("nba", "basketball", "wnba", "ncaa tournament", "march madness"),
+    "hockey": ("nhl", "stanley cup", "hockey"),
+    "baseball": ("mlb", "world series", "baseball"),
+    "soccer": ("fifa", "world cup", "premier league", "champions league", "la liga", "bundesliga", "serie a", "mls", "uefa"),
+    "tennis": ("atp", "wta", "wimbledon", "us open tennis", "roland garros", "french open", "australian open", "mallorca championships"),
+    "golf": ("pga", "masters tournament", "ryder cup", "liv golf"),
+    "reality_tv": ("love island", "survivor", "big brother", "bachelor", "bachelorette"),
+    "election": ("senate race", "house race", "governor race", "mayoral race", "general election", "election"),
+}
+_LEAGUE_STEMS = {stem: name for name, stems in LEAGUES.items() for stem in stems}
+_LEAGUE_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _LEAGUE_STEMS), key=len, reverse=True)) + r")\b")
+
+
+def find_leagues(text: str | None) -> list[str]:
+    """Return the sports leagues or competitions a text names ("pro football" -> american_football)."""
+    return sorted({_LEAGUE_STEMS[match.group(1)] for match in _LEAGUE_RE.finditer(normalize_text(text))})
 _RACE_RE = re.compile(r"\b(next|first|first to|next to)\b")
 _NOMINATION_RE = re.compile(r"\b(nominat\w*|nominee|primary|primaries)\b")
 _SEASON_WORDS_RE = re.compile(r"\b(champion\w*|season|finals|mvp|cup|title|playoffs?|super bowl|world series|stanley)\b")

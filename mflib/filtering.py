@@ -146,7 +146,9 @@ def _prepare_markets(markets: pd.DataFrame, market_ids_in_buckets: np.ndarray, s
     table = table.reset_index(drop=True)
     titles = table["title"].tolist()
     subtitles = table["subtitle"].tolist() if "subtitle" in table.columns else [""] * len(table)
-    subtitles = [_with_team_nicknames(title, subtitle) for title, subtitle in zip(titles, subtitles, strict=True)]
+    tickers = table["market_id"].astype("string").fillna("").tolist()
+    subtitles = [_with_team_nicknames(title, subtitle, ticker)
+                 for title, subtitle, ticker in zip(titles, subtitles, tickers, strict=True)]
     texts, numbers = text_features(titles, subtitles)
     close = pd.to_datetime(table["close_time"], utc=True, errors="coerce")
     prepared = pd.DataFrame(
@@ -165,11 +167,12 @@ def _prepare_markets(markets: pd.DataFrame, market_ids_in_buckets: np.ndarray, s
     return prepared, dropped
 
 
-def _with_team_nicknames(title: object, subtitle: object) -> str:
+def _with_team_nicknames(title: object, subtitle: object, ticker: str) -> str:
     """Append the canonical nicknames of the teams named in a market, so that a Kalshi game named
-    by cities and the Polymarket game named by nicknames share their words."""
+    by cities and the Polymarket game named by nicknames share their words. The ticker goes in
+    only as a hint that a Kalshi market is about basketball (KXNBA...)."""
     subtitle = subtitle if isinstance(subtitle, str) else ""
-    names = teams.team_nicknames(f"{title if isinstance(title, str) else ''} {subtitle}")
+    names = teams.team_nicknames(f"{title if isinstance(title, str) else ''} {subtitle} {ticker}")
     return f"{subtitle} {' '.join(names)}".strip() if names else subtitle
 
 

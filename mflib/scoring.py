@@ -303,6 +303,13 @@ def compare_pair(kalshi: dict, poly: dict) -> tuple[dict[str, float], list[str],
     ]
     features["subtitle_coverage"] = min(subtitle_coverages) if subtitle_coverages else 1.0
 
+    # Different leagues ("pro football" against the NBA Finals) are different contracts even when
+    # the city or the word "win" is shared.
+    k_leagues = set(extract.find_leagues(kalshi["norm_context"]))
+    p_leagues = set(extract.find_leagues(poly["norm_context"]))
+    league_conflict = bool(k_leagues) and bool(p_leagues) and not (k_leagues & p_leagues)
+    entity_conflict = entity_conflict or league_conflict
+
     team_market, team_orientation, team_found = _team_orientation(kalshi, poly)
     features["team_market"] = float(team_market)
     features["team_found"] = float(team_found)
@@ -350,7 +357,8 @@ def compare_pair(kalshi: dict, poly: dict) -> tuple[dict[str, float], list[str],
     office_scope = (kalshi["has_office"] and poly["has_admin_scope"] and not poly["has_office"]) or (
         poly["has_office"] and kalshi["has_admin_scope"] and not kalshi["has_office"])
     features["office_scope_differs"] = float(office_scope)
-    if office_scope or features["event_differs"]:
+    one_sided_event = bool(k_events) != bool(p_events) and not (kalshi["game_teams"] or poly["game_teams"])
+    if office_scope or features["event_differs"] or one_sided_event:
         reasons.append("subset_superset" if office_scope or k_events < p_events or p_events < k_events else "event_mismatch")
     count_vs_binary = kalshi["is_count"] != poly["is_count"]
     features["count_vs_binary"] = float(count_vs_binary)

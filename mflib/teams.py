@@ -59,24 +59,33 @@ def canonical_team(name: str) -> str | None:
     return TEAM_ALIASES.get(key)
 
 
-# Cities and nicknames only: three-letter codes ("was", "min", "den") are ordinary words in titles.
-_TEAM_NAME_RE = re.compile(
-    r"\b(" + "|".join(sorted((re.escape(a) for a in TEAM_ALIASES if len(a) > 3 or a == "heat"),
+# Nicknames name one NBA team wherever they appear. Cities do not ("the Detroit pro football
+# team"), so they count only in a text that is about basketball. Three-letter codes ("was", "min",
+# "den") are ordinary words in titles and never count.
+_NICKNAMES = {nickname for _city, nickname in NBA_TEAMS.values()} | {"sixers", "blazers"}
+_NICKNAME_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _NICKNAMES), key=len, reverse=True)) + r")\b")
+_CITY_RE = re.compile(
+    r"\b(" + "|".join(sorted((re.escape(a) for a in TEAM_ALIASES if len(a) > 3 and a not in _NICKNAMES),
                              key=len, reverse=True)) + r")\b"
 )
+_BASKETBALL_RE = re.compile(r"\b(nba|basketball)\b|\bkxnba")
 
 
 def team_nicknames(text: str | None) -> list[str]:
-    """Return the canonical nicknames of the teams a text names by city or nickname, in order.
+    """Return the canonical nicknames of the NBA teams a text names, in order of appearance.
 
     Kalshi titles name games by city ("Boston at Denver") and Polymarket by nickname ("Celtics
     vs. Nuggets"). Adding the nicknames to both texts lets text similarity see the same game.
+    Cities count only when the text mentions the NBA, basketball or a KXNBA ticker.
     """
     if not text:
         return []
-    names = []
-    for match in _TEAM_NAME_RE.finditer(" ".join(str(text).lower().replace(".", " ").split())):
-        nickname = TEAM_ALIASES[match.group(1)]
+    norm = " ".join(str(text).lower().replace(".", " ").split())
+    matches = [(m.start(), TEAM_ALIASES[m.group(1)]) for m in _NICKNAME_RE.finditer(norm)]
+    if _BASKETBALL_RE.search(norm):
+        matches += [(m.start(), TEAM_ALIASES[m.group(1)]) for m in _CITY_RE.finditer(norm)]
+    names: list[str] = []
+    for _position, nickname in sorted(matches):
         if nickname not in names:
             names.append(nickname)
     return names

@@ -264,6 +264,15 @@ def test_extract_stage_events_whole_words():
 def test_extract_team_nicknames_from_cities():
     from mflib import teams
 
-    assert teams.team_nicknames("Boston at Denver Winner?") == ["celtics", "nuggets"]
+    assert teams.team_nicknames("Boston at Denver Winner? KXNBAGAME-27JAN15BOSDEN") == ["celtics", "nuggets"]
+    assert teams.team_nicknames("Boston at Denver Winner?") == []
     assert teams.team_nicknames("Celtics vs. Nuggets") == ["celtics", "nuggets"]
     assert teams.team_nicknames("Will the Fed cut rates?") == []
+    assert teams.team_nicknames("Will the Detroit pro football team win?") == []
+    assert teams.team_nicknames("Detroit at Boston NBA game") == ["pistons", "celtics"]
+
+
+def test_extract_leagues_named():
+    assert extract.find_leagues("Pro Football NFC Championship Winner?") == ["american_football"]
+    assert extract.find_leagues("Will the Capitals win the Stanley Cup?") == ["hockey"]
+    assert extract.find_leagues("Will the Fed cut rates?") == []

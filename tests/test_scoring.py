@@ -96,6 +96,8 @@ def test_scoring_reversed_outcome_list_flips():
         ("How many storms will make landfall in 2026?", "Will a storm make landfall in 2026?", "count_vs_binary"),
         ("Will Peru qualify for the Cup Round of 16?", "Will Peru win the 2026 Cup?", "event_mismatch"),
         ("Will Peru qualify for the Cup Semifinals?", "Will Peru reach the Cup Final?", "event_mismatch"),
+        ("Will the Detroit pro football team win the title in 2026?", "Will the Detroit Pistons win the 2026 NBA Finals?", "entity_mismatch"),
+        ("Will the Detroit pro football team win exactly 9 times this season?", "Will Detroit win in 2026?", "count_vs_binary"),
     ],
 )
 def test_scoring_veto_reasons(kalshi_title, polymarket_title, code):
