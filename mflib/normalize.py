@@ -13,7 +13,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -398,14 +398,23 @@ def normalize_kalshi_page(payload: Any, *, source: str, fetched_at: datetime) ->
     shape = shapes.detect_kalshi_shape(payload)
     if shape is None:
         raise SchemaError(source, "not a Kalshi events or markets page")
+    records = _kalshi_records(payload, shape)
+    return _normalize_records("kalshi", shape, records, kalshi_market_row, "ticker", source=source, fetched_at=fetched_at)
+
+
+def _normalize_records(
+    venue: str, shape: str, records: Iterator[tuple[Any, dict | None]], make_row: Callable[..., dict], id_field: str,
+    *, source: str, fetched_at: datetime,
+) -> NormalizedPage:
+    """Build one row per (market, parent event) record, sending a record that fails to the quarantine."""
     page = NormalizedPage(shape=shape)
-    for market, event in _kalshi_records(payload, shape):
+    for market, event in records:
         page.records += 1
-        ticker = str(market.get("ticker") or "") if isinstance(market, dict) else ""
+        market_id = str(market.get(id_field) or "") if isinstance(market, dict) else ""
         try:
-            page.rows.append(kalshi_market_row(market, event, source=source, fetched_at=fetched_at))
+            page.rows.append(make_row(market, event, source=source, fetched_at=fetched_at))
         except RecordError as error:
-            page.quarantine.append(_quarantine_row("kalshi", ticker, error, source))
+            page.quarantine.append(_quarantine_row(venue, market_id, error, source))
     return page
 
 
@@ -587,15 +596,10 @@ def normalize_polymarket_page(payload: Any, *, source: str, fetched_at: datetime
     shape = shapes.detect_polymarket_shape(payload)
     if shape is None:
         raise SchemaError(source, "not a Polymarket Gamma events or markets page")
-    page = NormalizedPage(shape=shape)
-    for market, event in _polymarket_records(payload, shape):
-        page.records += 1
-        condition_id = str(market.get("conditionId") or "") if isinstance(market, dict) else ""
-        try:
-            page.rows.append(polymarket_market_row(market, event, source=source, fetched_at=fetched_at))
-        except RecordError as error:
-            page.quarantine.append(_quarantine_row("polymarket", condition_id, error, source))
-    return page
+    records = _polymarket_records(payload, shape)
+    return _normalize_records(
+        "polymarket", shape, records, polymarket_market_row, "conditionId", source=source, fetched_at=fetched_at
+    )
 
 
 def normalize_page(venue: str, payload: Any, *, source: str, fetched_at: datetime) -> NormalizedPage:
