@@ -58,7 +58,7 @@ def mark_failed_run(health: Any, outputs_dir: Path) -> Any:
 
     outputs/latest keeps the last good run, so without this a monitor would read "healthy" while
     the schedule fails. A newer FAILED.txt turns "healthy" into "degraded" and adds its message
-    to lastEtlRun.errors; the shape of the HealthStatus stays the same.
+    to lastEtlRun.errors. The HealthStatus keeps its shape.
     """
     latest = outputs_dir / "latest" / "health.json"
     failures = sorted((outputs_dir / "runs").glob("*/FAILED.txt"))
