@@ -245,7 +245,7 @@ def _log_page_quarantine(venue: str, page: Page, quarantined: list[dict]) -> Non
 
 
 def _stamp_recorded_quotes(rows: list[dict]) -> None:
-    """Date recorded quotes by the venue's own update time, so that pricing sees how old a
+    """Date recorded quotes by the venue's own update time, so that pricing measures how old a
     replayed price is (and flags it stale) instead of treating it as read just now."""
     for row in rows:
         if row.get("updated_at") is not None:

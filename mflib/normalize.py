@@ -245,16 +245,23 @@ def _kalshi_count(market: dict, name: str) -> float | None:
     return parse_decimal(market.get(name), name)
 
 
-def _kalshi_ask(market: dict, name: str) -> float | None:
-    # Kalshi reports an ask of 0 when nothing is offered, and an ask of $1.00 when the opposite
-    # side has no bids (the ask is 1 - best opposite bid). Neither can be bought at, so both are null.
-    price = _kalshi_price(market, name)
+def _as_ask(price: float | None) -> float | None:
+    # An ask of 0 means nothing is offered, and Kalshi reports an ask of $1.00 when the opposite
+    # side has no bids (the ask is 1 - best opposite bid). Neither can be bought at, so both
+    # become null ("no offer") on either venue.
     return None if price is None or price <= 0.0 or price >= 1.0 else price
 
 
-def _kalshi_bid(market: dict, name: str) -> float | None:
-    price = _kalshi_price(market, name)
+def _as_bid(price: float | None) -> float | None:
     return None if price is None or price <= 0.0 else price
+
+
+def _kalshi_ask(market: dict, name: str) -> float | None:
+    return _as_ask(_kalshi_price(market, name))
+
+
+def _kalshi_bid(market: dict, name: str) -> float | None:
+    return _as_bid(_kalshi_price(market, name))
 
 
 def _kalshi_tick_size(market: dict) -> float | None:
@@ -459,13 +466,11 @@ def _poly_series_id(event: dict) -> str | None:
 
 
 def _poly_ask(value: Any, field_name: str) -> float | None:
-    price = parse_price(value, field_name)
-    return None if price is None or price <= 0.0 or price >= 1.0 else price
+    return _as_ask(parse_price(value, field_name))
 
 
 def _poly_bid(value: Any, field_name: str) -> float | None:
-    price = parse_price(value, field_name)
-    return None if price is None or price <= 0.0 else price
+    return _as_bid(parse_price(value, field_name))
 
 
 def polymarket_market_row(market: Any, event: dict | None, *, source: str, fetched_at: datetime) -> dict:

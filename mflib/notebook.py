@@ -51,7 +51,7 @@ def configure_plotly(renderer: str = "notebook") -> None:
 
 @dataclass
 class LayerContext:
-    """What a layer notebook needs: its run, the open warehouse and where to write files."""
+    """A layer notebook's run id, open warehouse connection and run folder."""
 
     layer: str
     run_id: str

@@ -39,8 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "model_fast": "claude-haiku-5-5",
     "model_strong": None,
     "strong_model_margin": 0.1,
-    # NOTE: models that think before replying (adaptive thinking) spend part of max_tokens on
-    # it; a reply cut off at max_tokens is invalid, so raise this if such errors appear.
+    # NOTE: models that think before replying (adaptive thinking) spend part of max_tokens on it.
+    # A reply cut off at max_tokens is invalid, so raise this if such errors appear.
     "max_tokens": 1024,
     "batch_min_pairs": 50,
     "max_concurrency": 4,

@@ -165,8 +165,8 @@ def max_profitable_contracts(first: LegTerms, second: LegTerms) -> Decimal:
     sorted, so the marginal profit never rises and the walk stops at the first losing segment.
     The caller checks the total with rounded fees, because a cent of Kalshi rounding can still
     turn a tiny edge into a loss.
-    NOTE: when that total check fails, a smaller size that happens to avoid the rounding is not
-    searched for; such an edge is below one cent.
+    NOTE: when that total check fails, no smaller size that happens to avoid the rounding is
+    searched for, because such an edge is below one cent.
     """
     contracts = ZERO
     for price_a, price_b, size in _segments(first, second):

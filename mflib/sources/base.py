@@ -1,4 +1,4 @@
-"""What every source yields: one raw API page, already saved to disk before it is parsed."""
+"""Raw API pages, the unit every source yields, saved to disk before they are parsed."""
 
 from __future__ import annotations
 
